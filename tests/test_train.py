@@ -146,3 +146,40 @@ def test_plot_results_draws_loss_and_accuracy():
     assert smooth[-1] == pytest.approx(sum(acc[-2:]) / 2)  # window 100 // 50 = 2
     with pytest.raises(ValueError, match="loss and acc must be non-empty and of the same length, got 3 and 2"):
         bp.plot_results([1, 2, 3], [1, 2])
+
+
+def test_plot_curves_shares_axes_across_runs():
+    runs = {"a": ([1.0, 0.5, 0.25, 0.2], [0.1, 0.5, 0.7, 0.8]), "b": ([2.0, 1.0, 0.5, 0.4], [0.0, 0.2, 0.4, 0.5])}
+    fig = bp.plotting.plot_curves(runs, window=1, per_epoch=2)
+    ax_loss, ax_acc = fig.axes
+    assert [l.get_label() for l in ax_acc.lines] == ["a", "b"]
+    assert list(ax_loss.lines[1].get_ydata()) == pytest.approx([2.0, 1.0, 0.5, 0.4])
+    assert list(ax_loss.lines[0].get_xdata()) == [0.5, 1.0, 1.5, 2.0] and ax_loss.get_xlabel() == "época"
+    with pytest.raises(ValueError, match=r"plot_curves \(b\): loss and acc must be non-empty"):
+        bp.plotting.plot_curves({"b": ([1.0], [])})
+
+
+def test_plot_activations_draws_every_registered_function():
+    fig = bp.plotting.plot_activations()
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == len(bp.ACTIVATIONS)
+    # relu: function and derivative; swish: function, ∂x and ∂β for each of three β
+    assert len(visible[2].lines) == 2 + 2 and len(visible[3].lines) == 3 * 3 + 2
+
+
+def test_confusion_matrix_counts_and_plot():
+    M = bp.plotting.confusion_matrix(torch.tensor([0, 1, 1, 2, 2, 2]), torch.tensor([0, 1, 2, 2, 2, 0]), 3)
+    assert M.tolist() == [[1, 0, 1], [0, 1, 0], [0, 1, 2]]
+    assert M.sum() == 6
+    fig = bp.plotting.plot_confusion(M, ["a", "b", "c"])
+    assert fig.axes[0].get_xlabel() == "clase predicha"
+    with pytest.raises(ValueError, match="predicted and target must have the same shape"):
+        bp.plotting.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]), 2)
+
+
+def test_show_images_labels_each_image():
+    fig = bp.plotting.show_images(torch.rand(5, 784), ["a", "b", "c", "d", "e"], ncols=3)
+    titled = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titled == ["a", "b", "c", "d", "e"]
+    with pytest.raises(ValueError, match="got 2 images and 1 labels"):
+        bp.plotting.show_images(torch.rand(2, 28, 28), ["a"])
