@@ -50,8 +50,11 @@ class Comparison:
         return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in cells)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.HEADERS)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self._cells())
+        # inline styles, so the table reads well in any notebook front-end and in the book alike
+        cell = lambda tag, text, i: (f'<{tag} style="padding: 0.15em 0.8em; text-align: {"left" if i == 0 else "right"}">'
+                                     f"{html.escape(text)}</{tag}>")
+        head = "".join(cell("th", h, i) for i, h in enumerate(self.HEADERS))
+        body = "".join("<tr>" + "".join(cell("td", c, i) for i, c in enumerate(row)) + "</tr>" for row in self._cells())
         return f'<table class="comparison"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
