@@ -131,6 +131,9 @@ def test_celu_rejects_a_non_positive_alpha(f):
         f(torch.randn(3), -1.0)
     with pytest.raises(ValueError, match="alpha must be a 0-dim tensor"):
         f(torch.randn(3), torch.ones(3))
+    for bad in (torch.tensor(0.0), torch.nn.Parameter(torch.tensor(-0.5)), torch.tensor(float("nan"))):
+        with pytest.raises(ValueError, match=r"alpha must be a positive finite number, got (0|-0.5|nan) \(a learnable α"):
+            f(torch.randn(3), bad)
 
 
 # --- properties the book claims ---------------------------------------------------------------------

@@ -143,6 +143,37 @@ def test_backward_after_the_parameters_changed_uses_the_current_ones():
         torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
 
 
+def test_backward_after_x_changed_in_place():
+    """The record of forward holds a view of x: if x changes in place, backward must recompute."""
+    red = make(["tanh", "celu"])
+    x, y = torch.randn(8, 7, dtype=torch.float64), targets("index", 8, 3, None)
+    with torch.no_grad():
+        y_pred = red(x)
+        x.mul_(2)
+        red.backward(x, y, y_pred)
+    expected = reference_gradients(red, x, y)
+    for name, p in red.named_parameters():
+        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
+
+
+def test_copies_and_pickles_leave_the_forward_record_behind():
+    import copy
+    import pickle
+
+    red = make(["relu", "swish"])
+    x = torch.randn(4, 7, dtype=torch.float64)
+    red(x)  # with autograd on: the record holds tensors of a graph, which deepcopy refuses
+    for clone in (copy.deepcopy(red), pickle.loads(pickle.dumps(red))):
+        assert clone._saved is None and red._saved is not None
+        torch.testing.assert_close(clone(x), red(x))
+        clone.Ws[0].data.add_(1.0)  # the copy's parameters are its own, and so is its fingerprint
+        assert not torch.equal(clone.Ws[0], red.Ws[0])
+        y = torch.randint(0, 3, (4,))
+        clone.backward(x, y, clone(x))
+        expected = reference_gradients(clone, x, y)
+        torch.testing.assert_close(clone.Ws[0].grad, expected["Ws.0"], **TOL[torch.float64])
+
+
 def test_backward_with_an_image_shaped_input():
     red = bp.FFNN(16, [5], ["relu"], 4, dtype=torch.float64)
     x = torch.rand(6, 1, 4, 4, dtype=torch.float64)

@@ -32,6 +32,26 @@ def test_sgd_matches_torch_optim_sgd_over_several_steps(momentum):
             torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12, msg=lambda m: f"step {step}, {n}: {m}")
 
 
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_weight_decay_matches_torch_on_matrices_only(momentum):
+    ours, ref = pair()
+    opt = bp.SGD(ours.parameters(), lr=0.05, momentum=momentum, weight_decay=0.01)
+    matrices = [p for p in ref.parameters() if p.dim() == 2]
+    others = [p for p in ref.parameters() if p.dim() < 2]
+    ref_opt = torch.optim.SGD([{"params": matrices, "weight_decay": 0.01}, {"params": others}], lr=0.05, momentum=momentum)
+    for step in range(4):
+        x, y = torch.randn(8, 5, dtype=torch.float64), torch.randint(0, 3, (8,))
+        ours.backward(x, y, ours(x))
+        grads = [p.grad.clone() for p in ours.parameters()]
+        opt.step()
+        assert all(torch.equal(p.grad, g) for p, g in zip(ours.parameters(), grads))  # .grad untouched
+        ref_opt.zero_grad()
+        bp.CategoricalCELoss(ref(x), y, estable=False).backward()
+        ref_opt.step()
+        for (n, p), q in zip(ours.named_parameters(), ref.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-10, atol=1e-12, msg=lambda m: f"step {step}, {n}: {m}")
+
+
 def test_generator_input_is_kept():
     red, _ = pair()
     opt = bp.SGD((p for p in red.parameters()), lr=0.1)
@@ -88,3 +108,5 @@ def test_bad_parameters_and_momentum():
         bp.SGD([torch.zeros(1), 1.0], 0.1)
     with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\)"):
         bp.SGD([torch.zeros(1)], 0.1, momentum=1.0)
+    with pytest.raises(ValueError, match=r"weight_decay must be a finite number >= 0, got -0.1"):
+        bp.SGD([torch.zeros(1)], 0.1, weight_decay=-0.1)

@@ -89,6 +89,14 @@ def test_divergence_stops_with_a_clear_error():
     assert isinstance(e.value, ValueError)
 
 
+def test_a_celu_alpha_driven_below_zero_stops_training_with_a_clear_error():
+    data, red, opt = setup(acts=("celu",), lr=0.1)
+    with torch.no_grad():
+        red.act_params["alpha1"].fill_(-0.01)  # as a too-large step can leave it
+    with pytest.raises(ValueError, match=r"celu: alpha must be a positive finite number, got -0.01 .*try a smaller lr"):
+        bp.entrenar_FFNN(red, data, opt, epochs=3, batch_size=32, device="cpu", verbose=False)
+
+
 def test_progress_bar_shows_epoch_loss_and_accuracy(capsys):
     data, red, opt = setup()
     bp.entrenar_FFNN(red, data, opt, epochs=2, batch_size=64, device="cpu")

@@ -31,14 +31,18 @@ __all__ = [
 
 
 def _check_positive(name: str, value: Scalar, function: str) -> None:
-    """Reject a Python-number parameter that is not a positive finite number."""
+    """Reject a parameter that is not a positive finite number (or a 0-dim tensor holding one).
+
+    A learnable α lives in a tensor that training updates, and a too-large step can push it to 0
+    or below, where celu is not defined: better a clear error than NaN further down."""
     if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
         raise TypeError(f"{function}: {name} must be a number or a 0-dim tensor, got {type(value).__name__}")
-    if isinstance(value, torch.Tensor):
-        if value.dim() != 0:
-            raise ValueError(f"{function}: {name} must be a 0-dim tensor, got shape {tuple(value.shape)}")
-    elif not (0 < value < float("inf")):
-        raise ValueError(f"{function}: {name} must be a positive finite number, got {value}")
+    if isinstance(value, torch.Tensor) and value.dim() != 0:
+        raise ValueError(f"{function}: {name} must be a 0-dim tensor, got shape {tuple(value.shape)}")
+    v = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+    if not (0 < v < float("inf")):
+        hint = " (a learnable α gets there when a step is too large: try a smaller lr)" if isinstance(value, torch.Tensor) else ""
+        raise ValueError(f"{function}: {name} must be a positive finite number, got {v:g}{hint}")
 
 
 # --- sig -------------------------------------------------------------------------------------------
@@ -80,9 +84,11 @@ def relu(T: torch.Tensor) -> torch.Tensor:
 def relu_dx(T: torch.Tensor) -> torch.Tensor:
     r""":math:`\mathrm{relu}'(x) = 1` where :math:`x > 0`, else 0.
 
-    At the kink :math:`x = 0` we take 0, as PyTorch does.
+    At the kink :math:`x = 0` we take 0, as PyTorch does. The comparison writes straight into a
+    tensor of ``T``'s dtype: ``(T > 0).to(T.dtype)`` gives the same numbers, but through a
+    tensor of booleans and a second pass, several times slower.
     """
-    return (T > 0).to(T.dtype)
+    return torch.gt(T, 0, out=torch.empty_like(T))
 
 
 # --- swish -----------------------------------------------------------------------------------------
@@ -122,9 +128,17 @@ _EXP_FLOOR = -1000.0
 def _celu_z(T: torch.Tensor, alpha: Scalar) -> torch.Tensor:
     """z = min(x, 0) / alpha, floored at _EXP_FLOOR: the only argument celu ever exponentiates.
 
-    ``where(x > 0, 0, x)`` rather than ``clamp(x, max=0)``: both give min(x, 0), but autograd
-    differentiates the former to 1 at x = 0, where celu' = 1, and the latter to 0."""
-    return torch.clamp(torch.where(T > 0, 0.0, T) / alpha, min=_EXP_FLOOR)
+    ``where(x > 0, 0, x)`` rather than ``clamp(x, max=0)`` or ``minimum(x, 0)``: all give
+    min(x, 0), but only ``where`` differentiates to 1 at x = 0 (where celu' = 1) in both torch
+    2.13 and 2.14: autograd gives ``minimum`` 0.5 there, and ``clamp`` 1 in 2.13 but 0 in 2.14.
+    That difference exists only for autograd: when no graph is being recorded for ``T`` (as in
+    ``backward``, or a forward pass under ``torch.no_grad()``), one ``clamp`` of x / alpha to
+    [_EXP_FLOOR, 0] gives the same numbers (alpha > 0) several times faster than ``where`` and
+    its comparison.
+    """
+    if T.requires_grad and torch.is_grad_enabled():
+        return torch.clamp(torch.where(T > 0, 0.0, T) / alpha, min=_EXP_FLOOR)
+    return torch.clamp(T / alpha, min=_EXP_FLOOR, max=0.0)
 
 
 def celu(T: torch.Tensor, alpha: Scalar = 1.0) -> torch.Tensor:
@@ -150,8 +164,9 @@ def celu_dalpha(T: torch.Tensor, alpha: Scalar = 1.0) -> torch.Tensor:
     r""":math:`\partial_\alpha\,\mathrm{celu} = \big(\mathrm{celu}(x, \alpha) - x\,\partial_x\mathrm{celu}(x, \alpha)\big)/\alpha`.
 
     That is 0 for :math:`x > 0` and :math:`e^{z} - 1 - z e^{z}` with :math:`z = x/\alpha` for
-    :math:`x \le 0`; we evaluate the latter form, with ``z = min(x, 0) / alpha``, because it has
-    no cancellation.
+    :math:`x \le 0`; we evaluate the latter form, with ``z = min(x, 0) / alpha``: it never
+    subtracts two large numbers, so its absolute error stays at the rounding of ``z`` (for tiny
+    :math:`|z|` the value, about :math:`-z^2/2`, keeps only that absolute accuracy).
     """
     _check_positive("alpha", alpha, "celu_dalpha")
     z = _celu_z(T, alpha)

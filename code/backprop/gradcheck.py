@@ -64,11 +64,12 @@ class GradientCheck:
         return max(self.parameters, key=lambda p: p.error)
 
     def __repr__(self) -> str:
-        lines = [f"{'parámetro':<12}{'entradas':>9}{'error relativo':>16}   peor entrada: índice, analítico, numérico"]
+        w = max([len(p.name) for p in self.parameters] + [len("parámetro")]) + 2
+        lines = [f"{'parámetro':<{w}}{'entradas':>9}{'error relativo':>16}   peor entrada: índice, analítico, numérico"]
         for p in self.parameters:
             idx, a, n = p.worst
-            lines.append(f"{p.name:<12}{len(p.indices):>9}{p.error:>16.2e}   {idx}, {a:+.6e}, {n:+.6e}")
-        lines.append(f"{'total':<12}{sum(len(p.indices) for p in self.parameters):>9}{self.error:>16.2e}   (ε = {self.epsilon:g})")
+            lines.append(f"{p.name:<{w}}{len(p.indices):>9}{p.error:>16.2e}   {idx}, {a:+.6e}, {n:+.6e}")
+        lines.append(f"{'total':<{w}}{sum(len(p.indices) for p in self.parameters):>9}{self.error:>16.2e}   (ε = {self.epsilon:g})")
         return "\n".join(lines)
 
 
@@ -122,8 +123,8 @@ def gradient_check(red, x: torch.Tensor, y: torch.Tensor, epsilon: float = 1e-6,
         w = result.worst
         idx, a, n = w.worst
         raise GradientCheckError(
-            f"gradient check failed: relative error {result.error:.3e} > tol {tol:g}; worst parameter "
-            f"{w.name} (relative error {w.error:.3e}): at index {idx} backward gives {a:+.8e} but "
-            f"central differences give {n:+.8e}"
+            f"gradient check failed: relative error {result.error:.3e} > tol {tol:g}\n"
+            f"  worst parameter: {w.name} (relative error {w.error:.3e})\n"
+            f"  at index {idx}: backward gives {a:+.8e}, central differences give {n:+.8e}"
         )
     return result

@@ -29,7 +29,9 @@ def check_class_indices(Target, N: int, C: int, function: str, name: str = "Targ
         raise TypeError(f"{function}: {name} must hold integer class indices (e.g. torch.long), got dtype {Target.dtype}")
     if Target.shape != (N,):
         raise ValueError(f"{function}: {name} must have shape ({N},), one class index per row, got {tuple(Target.shape)}")
-    if N and (int(Target.min()) < 0 or int(Target.max()) >= C):
+    if N:
+        lo, hi = torch.stack(torch.aminmax(Target)).tolist()  # one pass, one sync
+    if N and (lo < 0 or hi >= C):
         bad = Target[(Target < 0) | (Target >= C)][0].item()
         raise IndexError(f"{function}: {name} holds class index {bad}, out of range for {C} classes (expected 0 to {C - 1})")
 
@@ -84,7 +86,7 @@ def softmax_cross_entropy_grad(y_pred: torch.Tensor, y: torch.Tensor) -> torch.T
     B = y_pred.shape[0]
     if y.dim() == 1:
         g = y_pred.clone()
-        g[torch.arange(B, device=y.device), y] -= 1
+        g.scatter_(1, y.unsqueeze(1), -1.0, reduce="add")  # g[i, y_i] -= 1, for every row i
     else:
         g = y_pred * y.sum(dim=1, keepdim=True) - y
     return g.div_(B)

@@ -19,7 +19,7 @@ from typing import Callable, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from .activations import Activation, get_activation, softmax
+from .activations import Activation, get_activation, relu, softmax
 from .losses import check_class_indices, softmax_cross_entropy_grad
 
 __all__ = ["FFNN"]
@@ -34,12 +34,13 @@ def _check_count(name: str, value, minimum: int) -> None:
 class _Saved:
     """What ``forward`` leaves for ``backward``: the input and output objects it saw, the inputs
     ``h^(l-1)`` and pre-activations ``u^(l)`` of every hidden layer, ``h^(L)``, and a fingerprint
-    of the parameters, so that a stale record is never used."""
+    of the input, the output and the parameters (``FFNN._key``), so that a stale record is never
+    used."""
 
     x: torch.Tensor
     y_pred: torch.Tensor
     hs: list[torch.Tensor]  # h^(0) (flattened x), h^(1), ..., h^(L)
-    us: list[torch.Tensor]  # u^(1), ..., u^(L)
+    us: list[torch.Tensor]  # u^(1), ..., u^(L); for a relu layer, h^(k) (see FFNN._forward)
     key: tuple
 
 
@@ -105,7 +106,16 @@ class FFNN(nn.Module):
                 else:
                     self.register_buffer(f"{act.param}{k}", t)
         self.reset_parameters(init, generator)
+        # what the fingerprint of `_key` watches: fixed at construction (moving the network with
+        # `.to()` or `.double()` replaces the data of these very tensors, which the address sees)
+        self._tensors = [*self.parameters(), *self.buffers()]
         self._saved: Optional[_Saved] = None
+
+    def __getstate__(self):
+        """Copies and pickles leave out what the last ``forward`` kept: it belongs to that call."""
+        state = self.__dict__.copy()
+        state["_saved"] = None
+        return state
 
     # --- parameters --------------------------------------------------------------------------------
 
@@ -177,16 +187,26 @@ class FFNN(nn.Module):
             h = h.to(self.U.dtype)
         return h
 
-    def _key(self) -> tuple:
-        """A fingerprint of every parameter and buffer: changes when any is replaced or updated in place."""
-        return tuple((t.data_ptr(), t._version) for t in (*self.parameters(), *self.buffers()))
+    def _key(self, x: torch.Tensor, y_pred: torch.Tensor) -> tuple:
+        """A fingerprint of ``x``, ``y_pred`` and every parameter and buffer: it changes when any
+        of them is replaced or modified in place. For each tensor, its address in memory and its
+        version counter, which PyTorch increments on every in-place change (``add_``, ``copy_``,
+        an optimizer's step; also through a view, such as the flattened ``x``)."""
+        return tuple((t.data_ptr(), t._version) for t in (x, y_pred, *self._tensors))
 
     def _forward(self, h: torch.Tensor):
-        """The forward pass on a flattened input: (ŷ, [h^(0..L)], [u^(1..L)])."""
+        """The forward pass on a flattened input: (ŷ, [h^(0..L)], [u^(1..L)]).
+
+        A relu layer applies relu in place, so what ``us`` keeps for it *is* h^(k). That is all
+        backward needs: relu'(u) = 1[u > 0] = 1[relu(u) > 0] reads the same from h^(k), and no
+        copy of u^(k) is kept."""
         hs, us = [h], []
         for k, (W, b, act) in enumerate(zip(self.Ws, self.bs, self.activations), start=1):
             u = torch.addmm(b, h, W)  # u^(k) = h^(k-1) W^(k) + b^(k)
-            h = act(u, self.activation_param(k))
+            if act.fn is relu:
+                h = u = torch.relu_(u)  # h^(k) = relu(u^(k)), written over u^(k)
+            else:
+                h = act(u, self.activation_param(k))  # h^(k) = f(u^(k))
             us.append(u)
             hs.append(h)
         y_pred = softmax(torch.addmm(self.c, h, self.U), dim=1)
@@ -194,8 +214,9 @@ class FFNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """ŷ of shape (B, C): the class probabilities for x of shape (B, F) or (B, ...) flattening to F."""
+        self._saved = None  # the previous record goes now, not after this pass built the next one
         y_pred, hs, us = self._forward(self._flatten(x))
-        self._saved = _Saved(x, y_pred, hs, us, self._key())
+        self._saved = _Saved(x, y_pred, hs, us, self._key(x, y_pred))
         return y_pred
 
     # --- backward ----------------------------------------------------------------------------------
@@ -205,10 +226,10 @@ class FFNN(nn.Module):
         ``forward`` if it belongs to these very tensors and no parameter changed since; otherwise
         the forward pass is run again on ``x`` (without autograd), ŷ included."""
         s = self._saved
-        if s is not None and s.x is x and s.y_pred is y_pred and s.key == self._key():
+        if s is not None and s.x is x and s.y_pred is y_pred and s.key == self._key(x, y_pred):
             return s
         y_pred, hs, us = self._forward(self._flatten(x))
-        return _Saved(x, y_pred, hs, us, self._key())
+        return _Saved(x, y_pred, hs, us, ())
 
     def _check_targets(self, y, y_pred) -> torch.Tensor:
         if not isinstance(y_pred, torch.Tensor) or y_pred.dim() != 2 or y_pred.shape[1] != self.C:

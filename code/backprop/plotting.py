@@ -1,4 +1,5 @@
-"""The book's figures: activations (1a), training curves (4d) and images of real data (4e).
+"""The book's figures: activations (1a), training curves (4d), images of real data (4e) and the
+speed of a training step (the appendix).
 
 Figures are built with ``matplotlib.figure.Figure``, without pyplot: in a notebook they show once,
 as the value of the cell, and never leak into a global state. Axis labels are in Spanish, the
@@ -16,7 +17,7 @@ from matplotlib.figure import Figure
 from .activations import ACTIVATIONS
 
 __all__ = ["plot_results", "plot_curves", "plot_activations", "show_images", "confusion_matrix",
-           "plot_confusion", "moving_average"]
+           "plot_confusion", "plot_throughput", "moving_average"]
 
 
 def moving_average(values: Sequence[float], window: int) -> torch.Tensor:
@@ -144,4 +145,32 @@ def plot_confusion(matrix: torch.Tensor, classes: Sequence[str]) -> Figure:
             ax.text(j, i, f"{rates[i, j]:.2f}".lstrip("0") if rates[i, j] < 1 else "1", ha="center", va="center",
                     fontsize="x-small", color="white" if rates[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, shrink=0.8, label="fracción de la clase real")
+    return fig
+
+
+def plot_throughput(rows) -> Figure:
+    """The appendix's figure, from the rows of :func:`backprop.benchmark.measure`: two panels over
+    the batch size B (log scale), examples per second of each step, and the fraction of the bound
+    (the step's matrix products alone) that each step reaches."""
+    rows = sorted(rows, key=lambda r: r.B)
+    if not rows:
+        raise ValueError("plot_throughput: no rows")
+    B = [r.B for r in rows]
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    speed, share = fig.subplots(1, 2, sharex=True)
+    series = [("nuestro backward", "C0", "o", lambda r: r.ours_s), ("autograd", "C1", "s", lambda r: r.torch_s)]
+    for label, color, marker, seconds in series:
+        speed.plot(B, [r.B / seconds(r) for r in rows], color=color, marker=marker, label=label)
+        share.plot(B, [100 * r.bound_s / seconds(r) for r in rows], color=color, marker=marker, label=label)
+    speed.plot(B, [r.B / r.bound_s for r in rows], color="0.4", linestyle="--", label="solo los productos de matrices")
+    share.axhline(100, color="0.4", linestyle="--", linewidth=1)
+    speed.set_yscale("log")
+    speed.set_ylabel("ejemplos por segundo")
+    share.set_ylabel("% de la cota (productos de matrices)")
+    share.set_ylim(0, 110)
+    for ax in (speed, share):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("tamaño del lote $B$")
+        ax.grid(alpha=0.3, which="both")
+    speed.legend(fontsize="small")
     return fig

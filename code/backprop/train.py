@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from typing import Callable, Iterator, Optional, Union
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from .losses import CategoricalCELoss, CELoss
 
@@ -50,6 +51,47 @@ def batches(dataset: Dataset, batch_size: int, shuffle: bool = False,
             yield tuple(t[idx] for t in tensors)
 
 
+class _LastRedraw:
+    """A text stream for a progress bar that prints, of each line, only its last redraw.
+
+    A bar redraws itself with ``\r``; a terminal overwrites the line, but a static page would show
+    every redraw. This keeps the text after the last ``\r`` and writes it when the line ends.
+    """
+
+    encoding = "utf-8"  # tqdm draws its unicode blocks only on a stream that declares it
+
+    def __init__(self, stream):
+        self.stream, self.line = stream, ""
+
+    def write(self, text: str) -> None:
+        *done, self.line = (self.line + text).split("\n")
+        for line in done:
+            self.stream.write(line.rsplit("\r", 1)[-1].rstrip() + "\n")
+        self.line = self.line.rsplit("\r", 1)[-1]
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+_TEXT_BAR = "{desc}{percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt}{postfix}"
+
+
+def _progress_bar(**kwargs):
+    """A ``tqdm.auto`` bar: a widget in Jupyter and Colab, text in a terminal.
+
+    With ``BACKPROP_PROGRESS=text`` (the book's build sets it: ``_ext/offline_site.py``) it is
+    plain text on stdout that prints only the bar's final state, without timings, so a static page
+    shows one clean line, the same in every build, and needs no widget scripts. ``tqdm.auto`` is imported here, not at module level, so
+    that importing the package in a kernel without ipywidgets prints no warning.
+    """
+    if os.environ.get("BACKPROP_PROGRESS") == "text":
+        from tqdm.std import tqdm
+        # no elapsed time or speed in the text: a rebuild of the book prints the same line
+        return tqdm(file=_LastRedraw(sys.stdout), bar_format=_TEXT_BAR, **kwargs)
+    from tqdm.auto import tqdm
+    return tqdm(**kwargs)
+
+
 def _hits(y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """How many rows of ``y_pred`` put their largest probability on the right class."""
     labels = y if y.dim() == 1 else y.argmax(1)
@@ -88,7 +130,7 @@ def entrenar_FFNN(
     red.to(device)
     per_epoch = math.ceil(len(dataset) / batch_size)
     losses, accs = [], []
-    with torch.no_grad(), tqdm(total=epochs * per_epoch, disable=not verbose, unit="it") as bar:
+    with torch.no_grad(), _progress_bar(total=epochs * per_epoch, disable=not verbose, unit="it") as bar:
         for epoch in range(epochs):
             if lr_schedule is not None:
                 optimizador.lr = lr_schedule(epoch)
