@@ -34,6 +34,12 @@ def targets(kind, B, C, dtype):
     return torch.softmax(torch.randn(B, C, dtype=dtype), 1)  # probability rows
 
 
+def assert_grads(red, expected):
+    """Every parameter's .grad equals the oracle's gradient (float64 tolerances)."""
+    for name, p in red.named_parameters():
+        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64], msg=lambda m: f"{name}: {m}")
+
+
 def assert_backward_matches_autograd(red, x, y):
     expected = reference_gradients(red, x, y)
     with torch.no_grad():
@@ -90,9 +96,8 @@ def test_backward_works_under_no_grad_and_without_any_autograd_graph():
         y_pred = red(x)
         assert y_pred.grad_fn is None
         red.backward(x, y, y_pred)
-    for name, p in red.named_parameters():
-        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
-        assert p.grad.grad_fn is None
+    assert_grads(red, expected)
+    assert all(p.grad.grad_fn is None for p in red.parameters())
 
 
 def test_backward_after_a_forward_with_autograd_enabled():
@@ -101,9 +106,8 @@ def test_backward_after_a_forward_with_autograd_enabled():
     expected = reference_gradients(red, x, y)
     y_pred = red(x)  # records a graph; backward must not extend it
     red.backward(x, y, y_pred)
-    for name, p in red.named_parameters():
-        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
-        assert not p.grad.requires_grad
+    assert_grads(red, expected)
+    assert not any(p.grad.requires_grad for p in red.parameters())
 
 
 def test_backward_called_twice_overwrites_instead_of_accumulating():
@@ -125,8 +129,7 @@ def test_backward_after_an_unrelated_forward_in_between():
         y_pred = red(x)
         red(torch.randn(3, 7, dtype=torch.float64))  # another batch, another size
         red.backward(x, y, y_pred)
-    for name, p in red.named_parameters():
-        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
+    assert_grads(red, expected)
 
 
 def test_backward_after_the_parameters_changed_uses_the_current_ones():
@@ -139,8 +142,7 @@ def test_backward_after_the_parameters_changed_uses_the_current_ones():
         red.Ws[0].add_(0.1)  # in place, as SGD does
         red.backward(x, y, y_pred)
     expected = reference_gradients(red, x, y)
-    for name, p in red.named_parameters():
-        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
+    assert_grads(red, expected)
 
 
 def test_backward_after_x_changed_in_place():
@@ -152,8 +154,7 @@ def test_backward_after_x_changed_in_place():
         x.mul_(2)
         red.backward(x, y, y_pred)
     expected = reference_gradients(red, x, y)
-    for name, p in red.named_parameters():
-        torch.testing.assert_close(p.grad, expected[name], **TOL[torch.float64])
+    assert_grads(red, expected)
 
 
 def test_copies_and_pickles_leave_the_forward_record_behind():

@@ -106,9 +106,6 @@ class FFNN(nn.Module):
                 else:
                     self.register_buffer(f"{act.param}{k}", t)
         self.reset_parameters(init, generator)
-        # what the fingerprint of `_key` watches: fixed at construction (moving the network with
-        # `.to()` or `.double()` replaces the data of these very tensors, which the address sees)
-        self._tensors = [*self.parameters(), *self.buffers()]
         self._saved: Optional[_Saved] = None
 
     def __getstate__(self):
@@ -192,7 +189,7 @@ class FFNN(nn.Module):
         of them is replaced or modified in place. For each tensor, its address in memory and its
         version counter, which PyTorch increments on every in-place change (``add_``, ``copy_``,
         an optimizer's step; also through a view, such as the flattened ``x``)."""
-        return tuple((t.data_ptr(), t._version) for t in (x, y_pred, *self._tensors))
+        return tuple((t.data_ptr(), t._version) for t in (x, y_pred, *self.parameters(), *self.buffers()))
 
     def _forward(self, h: torch.Tensor):
         """The forward pass on a flattened input: (ŷ, [h^(0..L)], [u^(1..L)]).
