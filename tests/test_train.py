@@ -106,6 +106,18 @@ def test_progress_bar_shows_epoch_loss_and_accuracy(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_text_progress_for_static_pages_is_one_line_without_timings(capsys, monkeypatch):
+    monkeypatch.setenv("BACKPROP_PROGRESS", "text")
+    data, red, opt = setup()
+    bp.entrenar_FFNN(red, data, opt, epochs=3, batch_size=64, device="cpu")
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert len(lines) == 1 and "\r" not in out
+    assert lines[0].startswith("época 3/3: 100%|") and "12/12, acc=" in lines[0] and "loss=" in lines[0]
+    assert "it/s" not in lines[0] and "<" not in lines[0]  # no speed, no elapsed time
+
+
 def test_bad_arguments():
     data, red, opt = setup()
     with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):

@@ -80,9 +80,10 @@ def _progress_bar(**kwargs):
     """A ``tqdm.auto`` bar: a widget in Jupyter and Colab, text in a terminal.
 
     With ``BACKPROP_PROGRESS=text`` (the book's build sets it: ``_ext/offline_site.py``) it is
-    plain text on stdout that prints only the bar's final state, without timings, so a static page
-    shows one clean line, the same in every build, and needs no widget scripts. ``tqdm.auto`` is imported here, not at module level, so
-    that importing the package in a kernel without ipywidgets prints no warning.
+    plain text on stdout that prints only the bar's final state, without timings, so a static
+    page shows one clean line, the same in every build, and needs no widget scripts.
+    ``tqdm.auto`` is imported here, not at module level, so that importing the package in a
+    kernel without ipywidgets prints no warning.
     """
     if os.environ.get("BACKPROP_PROGRESS") == "text":
         from tqdm.std import tqdm
